@@ -3,20 +3,24 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from './config';
 
 /** One DynamoDB client per process (per cold start), shared by the stores and the idempotency layer. */
-const cache = new Map<string, DynamoDBDocumentClient>();
+const cache = new Map<string, { client: DynamoDBClient; doc: DynamoDBDocumentClient }>();
 
-export function dynamoClient(config: Config): DynamoDBDocumentClient {
+function clients(config: Config) {
   const key = `${config.region}|${config.dynamodbEndpoint ?? ''}`;
-  let doc = cache.get(key);
-  if (!doc) {
+  let c = cache.get(key);
+  if (!c) {
     const client = new DynamoDBClient({
       region: config.region,
       ...(config.dynamodbEndpoint
         ? { endpoint: config.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
         : {}),
     });
-    doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    cache.set(key, doc);
+    c = { client, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) };
+    cache.set(key, c);
   }
-  return doc;
+  return c;
 }
+
+export const dynamoClient = (config: Config): DynamoDBDocumentClient => clients(config).doc;
+/** The plain client under the document client (the idempotency layer wants this one). */
+export const baseDynamoClient = (config: Config): DynamoDBClient => clients(config).client;
