@@ -74,6 +74,9 @@ export type Thresholds = Record<string, number>;
 
 export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({ USD: 1000, CAD: 1000, EUR: 1000 });
 
+/** Keeps every threshold a safe integer in minor units (1e12 major units x 1000 < 2^53). */
+export const MAX_THRESHOLD_MAJOR = 1e12;
+
 /** Why a threshold entry is invalid, or null when it is fine. */
 export function thresholdEntryProblem(currency: string, value: unknown): string | null {
   if (!/^[A-Z]{3}$/.test(currency) || !ISO_4217_CURRENCIES.has(currency)) {
@@ -81,6 +84,7 @@ export function thresholdEntryProblem(currency: string, value: unknown): string 
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) return 'threshold must be a finite number (major units)';
   if (value < 0) return 'threshold must not be negative';
+  if (value > MAX_THRESHOLD_MAJOR) return `threshold must be at most ${MAX_THRESHOLD_MAJOR}`;
   return null;
 }
 

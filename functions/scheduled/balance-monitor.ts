@@ -53,7 +53,11 @@ export function balanceService(config: Config = loadConfig()): BalanceService {
         mailer: createSesMailer(sesClient(config)),
         config,
         metrics,
-        logger,
+        logger: {
+          info: (m, x) => logger.info(m, x ?? {}),
+          warn: (m, x) => logger.warn(m, x ?? {}),
+          error: (m, x) => logger.error(m, x ?? {}),
+        },
       }),
     };
   }
