@@ -97,7 +97,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const log = opts.log ?? ((l: string) => console.log(l));
   const tableName = opts.tableName ?? (env.TABLE_NAME || 'rift');
   const inMemory = opts.inMemory ?? env.RIFT_IN_MEMORY === '1';
-  const dataDir = inMemory ? undefined : path.resolve(opts.dataDir ?? (env.RIFT_DATA_DIR || '.rift-local'));
+  // No data dir when we do not run DynamoDB ourselves (an endpoint was given).
+  const dataDir = inMemory || opts.dynamodbEndpoint ? undefined : path.resolve(opts.dataDir ?? (env.RIFT_DATA_DIR || '.rift-local'));
   const webhookSecret = env.STRIPE_WEBHOOK_SECRET || 'whsec_local';
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
 
