@@ -291,11 +291,12 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
     },
 
     async complete(intent, stripeId, at, event) {
-      const names: Record<string, string> = { '#s': 'status' };
+      const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':amount': intent.amount, ':at': at, ':one': 1 };
       let update = 'SET held = held - :amount, updatedAt = :at, version = version + :one';
       if (intent.kind === 'release') {
         const i = intent.milestoneIndex!;
+        names['#s'] = 'status';
         update += `, released = released + :amount, milestones[${i}].#s = :released, milestones[${i}].releasedAt = :at, milestones[${i}].transferId = :sid`;
         values[':released'] = 'released';
         values[':sid'] = stripeId;
@@ -319,7 +320,7 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
               TableName: T,
               Key: riftKey(intent.riftId),
               UpdateExpression: update,
-              ExpressionAttributeNames: names,
+              ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
               ExpressionAttributeValues: values,
             },
           },

@@ -1,11 +1,36 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpHandler, parseBody, requireCaller } from '../http';
+import { openDispute, resolveDispute } from '../core/escrow';
+import { toRiftView } from '../core/rift';
+import { escrowDeps } from './deps';
+import { loadRiftFor } from './load';
+import { OpenDisputeBody, ResolveDisputeBody } from './schemas';
 
-// not_implemented: placeholder until its issue builds this handler.
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const requestId = event.requestContext?.requestId ?? 'unknown';
-  return {
-    statusCode: 501,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body: JSON.stringify({ error: { code: 'not_implemented', message: 'not implemented yet', requestId } }),
-  };
-};
+export const handler = httpHandler({
+  'POST /api/rifts/{riftId}/disputes': [
+    async (req) => {
+      const deps = escrowDeps(req.config);
+      const rift = await loadRiftFor(deps, req, 'openDispute');
+      const { reason } = parseBody(OpenDisputeBody, req.body);
+      req.idempotencyKey();
+      return req.idempotent(async () => {
+        const out = await openDispute(deps, rift, { reason, source: 'party', openedBy: requireCaller(req).sub });
+        return { status: 201, body: { dispute: out.dispute, rift: toRiftView(out.rift) } };
+      });
+    },
+    { idempotency: 'manual' },
+  ],
+
+  'POST /api/rifts/{riftId}/disputes/resolve': [
+    async (req) => {
+      const deps = escrowDeps(req.config);
+      const rift = await loadRiftFor(deps, req, 'resolveDispute');
+      const { outcome } = parseBody(ResolveDisputeBody, req.body);
+      req.idempotencyKey();
+      return req.idempotent(async () => {
+        const out = await resolveDispute(deps, rift, outcome, requireCaller(req));
+        return { status: 200, body: { dispute: out.dispute, rift: toRiftView(out.rift) } };
+      });
+    },
+    { idempotency: 'manual' },
+  ],
+});

@@ -1,11 +1,24 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpHandler, parseBody, requireCaller } from '../http';
+import { refundRift } from '../core/escrow';
+import { toRiftView } from '../core/rift';
+import { escrowDeps } from './deps';
+import { loadRiftFor, requireRefundKey } from './load';
+import { RefundBody } from './schemas';
+import { refundView } from './views';
 
-// not_implemented: placeholder until its issue builds this handler.
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const requestId = event.requestContext?.requestId ?? 'unknown';
-  return {
-    statusCode: 501,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body: JSON.stringify({ error: { code: 'not_implemented', message: 'not implemented yet', requestId } }),
-  };
-};
+export const handler = httpHandler({
+  'POST /api/rifts/{riftId}/refunds': [
+    async (req) => {
+      const deps = escrowDeps(req.config);
+      const rift = await loadRiftFor(deps, req, 'refund');
+      const body = parseBody(RefundBody, req.body);
+      // Required: two partial refunds of the same amount are both legitimate, so only a key tells a retry apart.
+      const clientKey = requireRefundKey(req);
+      return req.idempotent(async () => {
+        const { intent, rift: after } = await refundRift(deps, rift, { ...body, clientKey }, requireCaller(req));
+        return { status: 201, body: { refund: refundView(intent), rift: toRiftView(after) } };
+      });
+    },
+    { idempotency: 'manual' },
+  ],
+});

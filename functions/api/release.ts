@@ -1,11 +1,24 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpHandler, parseBody, requireCaller } from '../http';
+import { releaseMilestone } from '../core/escrow';
+import { milestoneAt, toRiftView } from '../core/rift';
+import { escrowDeps } from './deps';
+import { loadRiftFor } from './load';
+import { ReleaseBody } from './schemas';
+import { releaseView } from './views';
 
-// not_implemented: placeholder until its issue builds this handler.
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const requestId = event.requestContext?.requestId ?? 'unknown';
-  return {
-    statusCode: 501,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body: JSON.stringify({ error: { code: 'not_implemented', message: 'not implemented yet', requestId } }),
-  };
-};
+export const handler = httpHandler({
+  'POST /api/rifts/{riftId}/milestones/{index}/release': [
+    async (req) => {
+      const deps = escrowDeps(req.config);
+      const rift = await loadRiftFor(deps, req, 'release');
+      const milestone = milestoneAt(rift, req.pathParameters.index);
+      parseBody(ReleaseBody, req.body);
+      req.idempotencyKey();
+      return req.idempotent(async () => {
+        const { intent, rift: after } = await releaseMilestone(deps, rift, milestone, requireCaller(req));
+        return { status: 200, body: { release: releaseView(intent), rift: toRiftView(after) } };
+      });
+    },
+    { idempotency: 'manual' },
+  ],
+});
