@@ -219,8 +219,15 @@ export async function driveIntent(deps: EscrowDeps, intent: MoneyIntent, actor: 
       }),
     );
     if (pe.providerCode === 'balance_insufficient') {
+      // The contract's details are { currency, available, required } on every path to this error;
+      // `available` is read now (best effort: null when the balance cannot be read).
+      const available = await deps.gateway
+        .getBalance()
+        .then((b) => b.find((e) => e.currency.toLowerCase() === intent.currency.toLowerCase())?.available ?? 0)
+        .catch(() => null);
       throw new RiftError('insufficient_platform_balance', 'the platform balance is too low for this transfer', {
         currency: intent.currency,
+        available,
         required: intent.amount,
       });
     }

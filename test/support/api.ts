@@ -191,6 +191,7 @@ export class Api {
   setBalance = (currency: string, available: number) => this.control('POST', '/_emulator/balance', { currency, available });
   fault = (f: { method?: string; path: string; fault: string; times?: number; delayMs?: number }) => this.control('POST', '/_emulator/faults', f);
   clearFaults = () => this.control('DELETE', '/_emulator/faults');
+  faults = async (): Promise<unknown[]> => (await this.control('GET', '/_emulator/faults')).faults;
   chargeback = (paymentIntentId: string, body: Record<string, unknown> = {}) => this.control('POST', `/_emulator/payment_intents/${paymentIntentId}/dispute`, body);
 
   /** Waits until the emulator has delivered (2xx) its webhook `type` about `objectId`; returns the event id. */

@@ -656,3 +656,112 @@ describe('Idempotency-Key', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
   });
 });
+
+describe('faults at Stripe', () => {
+  it('a release whose answer was lost (502) stays releasing; the next request completes it with no second transfer', async () => {
+    const { buyer, seller, admin } = party();
+    const rift = await api.fundedRift(buyer, seller);
+    await api.fault({ method: 'POST', path: '/v1/transfers', fault: 'commit_then_error_500', times: 5 });
+    let failed: ApiResponse;
+    try {
+      failed = await api.release(buyer, rift.riftId, 0);
+    } finally {
+      await api.clearFaults();
+    }
+    expectError(failed, 502, 'payment_provider_error');
+    const mid = await api.rift(rift.riftId);
+    expect(mid.milestones[0]!.status).toBe('releasing');
+    expect(mid.amounts).toMatchObject({ released: 0, held: 30_000 });
+    expect(types(await api.events(rift.riftId)).filter((t) => t.startsWith('release.'))).toEqual(['release.started']);
+    expect((await transfersOf(rift.riftId)).length).toBe(1); // the money moved; the answer was lost
+
+    // not in flight any more: another caller with the right finishes it with the same Stripe key
+    const retry = await api.release(admin, rift.riftId, 0);
+    expect(retry.status, retry.text).toBe(200);
+    const transfers = await transfersOf(rift.riftId);
+    expect(transfers.map((t) => t.id)).toEqual([retry.body.release.transferId]);
+    expect(types(await api.events(rift.riftId)).filter((t) => t.startsWith('release.'))).toEqual(['release.started', 'release.completed']);
+    await refused(rift.riftId, () => api.release(buyer, rift.riftId, 0), 409, 'milestone_already_released');
+    await api.assertLedger(rift.riftId);
+  });
+
+  it('a refund that got a 502 is not saved under its key: the same request finishes it, one Stripe refund', async () => {
+    const { buyer, seller } = party();
+    const rift = await api.fundedRift(buyer, seller);
+    const key = uid('refund');
+    await api.fault({ method: 'POST', path: '/v1/refunds', fault: 'error_500', times: 5 });
+    let failed: ApiResponse;
+    try {
+      failed = await api.refund(seller, rift.riftId, { amount: 3_000 }, key);
+    } finally {
+      await api.clearFaults();
+    }
+    expectError(failed, 502, 'payment_provider_error');
+    expect(types(await api.events(rift.riftId)).filter((t) => t.startsWith('refund.'))).toEqual(['refund.started']);
+    // the money is claimed meanwhile: a full refund cannot take it twice
+    const mid = await api.rift(rift.riftId);
+    expect(mid.amounts).toMatchObject({ refunded: 0, held: 30_000 });
+
+    const retry = await api.refund(seller, rift.riftId, { amount: 3_000 }, key);
+    expect(retry.status, retry.text).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.body.rift.amounts).toMatchObject({ refunded: 3_000, held: 27_000 });
+    const replay = await api.refund(seller, rift.riftId, { amount: 3_000 }, key);
+    expect(replay.text).toBe(retry.text);
+    expect((await api.emulatorState()).refunds.filter((r) => r.payment_intent === rift.paymentIntentId).length).toBe(1);
+    await api.assertLedger(rift.riftId);
+  });
+
+  it('Stripe refuses the transfer (balance gone after the check): voided, 409, milestone pending; a later release works', async () => {
+    const { buyer, seller } = party();
+    const rift = await api.fundedRift(buyer, seller);
+    const saved = (await api.emulatorState()).balances.usd!.available;
+    await api.fault({ method: 'POST', path: '/v1/transfers', fault: 'delay', delayMs: 1_500, times: 1 });
+    const pending = api.release(buyer, rift.riftId, 0);
+    // once the transfer is being held (the fault consumed), the balance check is behind us: drain the balance
+    for (let i = 0; i < 200 && (await api.faults()).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await api.setBalance('usd', 10);
+    const res = await pending;
+    await api.setBalance('usd', saved);
+    await api.clearFaults();
+    const err = expectError(res, 409, 'insufficient_platform_balance');
+    expect(err.details).toMatchObject({ currency: 'usd', required: 10_000 });
+    expect(err.details.available).toBe(10); // the contract's details on every path to this error (fixed: it was missing here)
+    const after = await api.assertLedger(rift.riftId);
+    expect(after.milestones[0]!.status).toBe('pending');
+    const events = await api.events(rift.riftId);
+    expect(types(events).filter((t) => t.startsWith('release.'))).toEqual(['release.started', 'release.failed']);
+    expect(events.at(-1)).toMatchObject({ amount: 10_000, milestoneIndex: 0 });
+
+    const ok = await api.release(buyer, rift.riftId, 0);
+    expect(ok.status, ok.text).toBe(200);
+    expect((await transfersOf(rift.riftId)).length).toBe(1);
+    await api.assertLedger(rift.riftId);
+  });
+
+  it('releases, refunds and a dispute racing on one rift keep the invariant', async () => {
+    const { buyer, seller } = party();
+    const ms = [5_000, 5_000, 10_000, 10_000].map((amount, i) => ({ title: `m${i}`, amount }));
+    const rift = await api.fundedRift(buyer, seller, ms);
+    const calls = [
+      ...[0, 1, 2, 3].flatMap((i) => [api.release(buyer, rift.riftId, i), api.release(buyer, rift.riftId, i)]),
+      ...Array.from({ length: 6 }, () => api.refund(seller, rift.riftId, { amount: 5_000 })),
+      api.openDispute(seller, rift.riftId),
+    ];
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      expect([200, 201, 409], r.text).toContain(r.status);
+      if (r.status === 409) expect(r.requestId).toBe(r.body.error.requestId);
+    }
+    const after = await api.assertLedger(rift.riftId);
+    const okReleases = results.slice(0, 8).filter((r) => r.status === 200).map((r) => r.body.release.milestoneIndex);
+    expect(new Set(okReleases).size).toBe(okReleases.length); // at most one per milestone
+    const okRefunds = results.slice(8, 14).filter((r) => r.status === 201).length;
+    expect(after.amounts.refunded).toBe(okRefunds * 5_000);
+    expect(after.amounts.released).toBe(okReleases.reduce((s, i) => s + ms[i]!.amount, 0));
+    const events = await api.events(rift.riftId);
+    expect(types(events).filter((t) => t === 'release.completed').length).toBe(okReleases.length);
+    expect(types(events).filter((t) => t === 'refund.completed').length).toBe(okRefunds);
+    expect(types(events).filter((t) => t.endsWith('.failed'))).toEqual([]);
+  });
+});
