@@ -27,13 +27,26 @@ export interface AdminBalanceDeps {
   runner: MonitorRunner;
 }
 
-/** `{ "USD": 1000, ... }`: known upper-case ISO-4217 codes, finite non-negative major units. */
-export const thresholdsSchema = z.record(z.string(), z.unknown()).superRefine((t, ctx) => {
-  for (const [k, v] of Object.entries(t)) {
-    const problem = thresholdEntryProblem(k, v);
-    if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
-  }
-}) as unknown as z.ZodType<Thresholds>;
+/**
+ * `{ "USD": 1000, ... }`: known upper-case ISO-4217 codes, finite non-negative major units.
+ * zod's record silently drops an own `__proto__` key (JSON.parse makes one), so `{"__proto__":…}`
+ * would pass as `{}` (and a PUT would wipe the stored set): the keys are checked on the raw input.
+ */
+export const thresholdsSchema = z
+  .unknown()
+  .superRefine((raw, ctx) => {
+    if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: thresholdEntryProblem('__proto__', 0) ?? 'unknown currency' });
+    }
+  })
+  .pipe(
+    z.record(z.string(), z.unknown()).superRefine((t, ctx) => {
+      for (const [k, v] of Object.entries(t)) {
+        const problem = thresholdEntryProblem(k, v);
+        if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
+      }
+    }),
+  ) as unknown as z.ZodType<Thresholds>;
 
 const runBodySchema = z.strictObject({
   thresholds: thresholdsSchema.optional(),
