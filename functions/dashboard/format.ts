@@ -21,7 +21,7 @@ export function formatMoneyCompact(minor: number, currency: string, locale?: str
   const code = currency.toUpperCase();
   const major = minor / 10 ** currencyExponent(code);
   try {
-    return new Intl.NumberFormat(locale, { style: 'currency', currency: code, notation: 'compact', maximumFractionDigits: 1 }).format(major);
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: code, notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 1 }).format(major);
   } catch {
     return `${new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 }).format(major)} ${code}`;
   }

@@ -275,6 +275,19 @@ describe.skipIf(SKIP)('admin dashboard in chromium (GET /admin/stripe-balance)',
     expect(await page.locator('.threshold-row').count()).toBe(3);
   });
 
+  it('refreshes by itself every 60 s and announces a level change', async () => {
+    await page.clock.install();
+    await page.reload();
+    await expect.poll(() => card('EUR').getAttribute('data-level')).toBe('ok');
+    await setBalance('eur', 50_000);
+    await page.clock.fastForward(30_000);
+    expect(await card('EUR').getAttribute('data-level')).toBe('ok'); // not yet
+    await page.clock.fastForward(35_000);
+    await expect.poll(() => card('EUR').getAttribute('data-level')).toBe('info');
+    expect(await card('EUR').locator('[data-field=available]').innerText()).toBe('€500.00');
+    await expect.poll(() => page.getByRole('status').innerText()).toContain('EUR is now Info (was OK).');
+  });
+
   it('is readable at phone width (no horizontal scrolling)', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(200);
