@@ -92,11 +92,12 @@ export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethod
   if (pi.status !== 'succeeded') {
     throw providerError(`the payment is ${pi.status}; retry the same request`);
   }
+  const funded = event(deps, 'rift.funded', actor.sub, { amount: pi.amount, stripeId: pi.id });
   const { applied } = await deps.store.fundRift({
     riftId: rift.riftId,
     paymentIntentId: pi.id,
     amount: pi.amount,
-    event: event(deps, 'rift.funded', actor.sub, { amount: pi.amount, stripeId: pi.id }),
+    event: funded,
   });
   if (!applied) {
     const fresh = await deps.store.getRift(rift.riftId);
@@ -110,7 +111,8 @@ export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethod
     held: rift.total,
     unreserved: rift.total,
     paymentIntentId: pi.id,
-    updatedAt: deps.clock.now().toISOString(),
+    // The store wrote the event's time as updatedAt: answer the rift as stored.
+    updatedAt: funded.at,
     version: rift.version + 1,
   };
 }
@@ -418,7 +420,8 @@ export async function openDispute(
     const out = await deps.store.openDispute(
       rift.riftId,
       dispute,
-      event(deps, 'dispute.opened', p.openedBy, { ...(p.stripeDisputeId ? { stripeId: p.stripeDisputeId } : {}), details: { disputeId: dispute.disputeId, source: p.source } }),
+      // One time for the dispute, the event and the rift's updatedAt (the store writes the event's).
+      event(deps, 'dispute.opened', p.openedBy, { at, ...(p.stripeDisputeId ? { stripeId: p.stripeDisputeId } : {}), details: { disputeId: dispute.disputeId, source: p.source } }),
       p.stripeEventId,
     );
     if (out.ok) return { dispute, rift: { ...rift, dispute, disputeOpen: true, updatedAt: at, version: rift.version + 1 } };

@@ -765,3 +765,24 @@ describe('faults at Stripe', () => {
     expect(types(events).filter((t) => t.endsWith('.failed'))).toEqual([]);
   });
 });
+
+describe('answers carry the stored rift', () => {
+  it('fund, release, refund, dispute and resolve answer the rift exactly as a GET reads it afterwards', async () => {
+    const { buyer, seller, admin } = party();
+    const rift = await api.createRift(buyer, seller);
+    expect(await api.rift(rift.riftId)).toEqual(rift);
+    const steps: [string, () => Promise<ApiResponse>, (b: any) => Rift][] = [
+      ['fund', () => api.fund(buyer, rift.riftId), (b) => b],
+      ['release', () => api.release(buyer, rift.riftId, 0), (b) => b.rift],
+      ['refund', () => api.refund(seller, rift.riftId, { amount: 1_000 }), (b) => b.rift],
+      ['dispute', () => api.openDispute(buyer, rift.riftId), (b) => b.rift],
+      ['resolve', () => api.resolve(admin, rift.riftId, 'dismiss'), (b) => b.rift],
+    ];
+    for (const [name, call, pick] of steps) {
+      const res = await call();
+      expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
+      expect(pick(res.body), name).toEqual(await api.rift(rift.riftId));
+    }
+    await api.assertLedger(rift.riftId);
+  });
+});
