@@ -14,7 +14,7 @@ import { mintToken } from '../../../local/jwt';
 import { buildEvent } from '../../../local/api-gateway';
 import { lambdaContext } from '../../../local/lambda-context';
 import {
-  ADMIN, BUYER, PRINCIPALS, SELLER, call, createBody, createRift, expectErrorShape, fundedRift, mintTokens, newId, postWebhook, startStack, stripeEvent,
+  ADMIN, BUYER, PRINCIPALS, SELLER, call, createBody, createRift, expectErrorShape, fundedRift, mintTokens, newId, signWebhook, startStack, stripeEvent,
   type Principal, type Res, type Tokens,
 } from './helpers';
 
@@ -101,7 +101,6 @@ const TABLE: Record<string, Row> = {
     send: async (token) => {
       const ev = stripeEvent('customer.created', { id: newId('cus'), object: 'customer' });
       const payload = JSON.stringify(ev);
-      const { signWebhook } = await import('./helpers');
       return call(api, 'POST', '/api/webhooks/stripe', { raw: payload, token, headers: { 'stripe-signature': signWebhook(payload) } });
     },
     expect: everyone(200),
