@@ -31,7 +31,8 @@ export function stripeClient(config: Config): Promise<Stripe> {
 export function classifyStripeError(e: unknown): PaymentProviderError {
   if (e instanceof Stripe.errors.StripeError) {
     const status = e.statusCode;
-    const code = e.code ?? undefined;
+    // Stripe puts `idempotency_error` in the error's type, not its code: name it so the saga can tell it apart.
+    const code = e.code ?? (e instanceof Stripe.errors.StripeIdempotencyError ? 'idempotency_error' : undefined);
     if (e instanceof Stripe.errors.StripeCardError) return new PaymentProviderError('declined', code ?? 'card_declined', e.message);
     // 409 (a concurrent request holds the same idempotency key / lock), 429 and 5xx: unknown outcome.
     if (status === undefined || status >= 500 || status === 409 || status === 429 || e instanceof Stripe.errors.StripeConnectionError) {

@@ -184,4 +184,24 @@ describe('fault matrix', () => {
     const ev = await t.call('GET', `/api/rifts/${riftId}/events`);
     expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(types);
   });
+
+  it('a funding attempt with another card while the first one\'s answer was lost is a 409, not a 400 leaking Stripe\'s key', async () => {
+    const { riftId } = await t.createRift([4000]);
+    // The decline is saved at Stripe under the rift's funding key, but the answer is lost.
+    await t.fault('POST', '/v1/payment_intents', 'commit_then_error_500', 2);
+    const first = await t.call('POST', `/api/rifts/${riftId}/fund`, { body: { paymentMethodId: 'pm_card_chargeDeclined' } });
+    await t.clearFaults();
+    expect(first.status).toBe(502);
+    const other = await t.call('POST', `/api/rifts/${riftId}/fund`, { body: { paymentMethodId: 'pm_card_visa' } });
+    expect(other.status, JSON.stringify(other.body)).toBe(409);
+    expect(other.body.error.code).toBe('idempotency_key_in_use');
+    expect(JSON.stringify(other.body)).not.toContain('fund:');
+    // The same card again replays the saved decline, which frees the next attempt.
+    const again = await t.call('POST', `/api/rifts/${riftId}/fund`, { body: { paymentMethodId: 'pm_card_chargeDeclined' } });
+    expect(again.body.error.code).toBe('card_declined');
+    expect((await t.call('POST', `/api/rifts/${riftId}/fund`, { body: { paymentMethodId: 'pm_card_visa' } })).status).toBe(200);
+    await t.settleWebhooks();
+    const s = await snapshotRift(t, riftId);
+    expect(ledgerProblems(s.rift, s.intents, s.stripe)).toEqual([]);
+  });
 });
