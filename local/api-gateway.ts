@@ -19,7 +19,11 @@ export type LambdaHandler = (event: unknown, context: Context) => unknown;
 /** Returns the `handler` export of a function (injectable for tests). */
 export type HandlerResolver = (fn: FunctionName) => Promise<LambdaHandler>;
 
-export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * API Gateway's own payload limit (HTTP APIs: 10 MB). The contract's 64 KiB limit is the handler's
+ * (`functions/http`), so that 404/403 still come before 413 as the contract orders them.
+ */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**

@@ -312,10 +312,9 @@ describe('bad input leaves the table unchanged', () => {
       expectErrorShape(res, o.code);
     });
 
-    // The contract puts 404/403 before 413. In AWS the HTTP API passes bodies up to 10 MB to the
-    // Lambda, whose lazy body read keeps that order; the local API Gateway emulation refuses a body
-    // over 64 KiB right after the authorizer, before the handler can answer 404/403.
-    it.skip('stranger + oversized body → 404 rift_not_found (local gateway answers 413 first; see comment)', async () => {
+    // The contract puts 404/403 before 413: API Gateway (and its local emulation) passes bodies up to
+    // 10 MB to the Lambda, whose lazy body read keeps that order.
+    it('stranger + oversized body → 404 rift_not_found', async () => {
       const res = await call(api, 'POST', `/api/rifts/${funded}/refunds`, { token: tokens.stranger, raw: big(70_000) });
       expect(res.status).toBe(404);
     });

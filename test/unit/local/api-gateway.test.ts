@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context, ScheduledEvent } from 'aws-lambda';
 import { SignJWT } from 'jose';
-import { startApiServer, matchRoute, type ApiServer, type HandlerResolver, type LambdaHandler } from '../../../local/api-gateway';
+import { MAX_BODY_BYTES, startApiServer, matchRoute, type ApiServer, type HandlerResolver, type LambdaHandler } from '../../../local/api-gateway';
 import { flattenClaims, mintToken, verifyBearer } from '../../../local/jwt';
 import { ROUTES, type FunctionName } from '../../../functions/routes';
 
@@ -232,23 +232,23 @@ describe('limits and unknown routes', () => {
     expect(calls).toHaveLength(0);
   });
 
-  it('413 payload_too_large over 64 KiB (declared length and chunked), 64 KiB exactly passes', async () => {
+  it("413 payload_too_large over API Gateway's 10 MB (declared length and chunked); 10 MB exactly passes to the handler", async () => {
     const t = await token();
-    const big = 'x'.repeat(64 * 1024 + 1);
+    const big = 'x'.repeat(MAX_BODY_BYTES + 1);
     await expectContractError(await fetch(`${api.url}/api/rifts`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: big }), 413, 'payload_too_large');
     // chunked: no content-length, the server counts as it reads
     const stream = new ReadableStream({
       start(c) {
-        for (let i = 0; i < 40; i++) c.enqueue(new TextEncoder().encode('y'.repeat(4096)));
+        for (let i = 0; i < MAX_BODY_BYTES / 4096 + 1; i++) c.enqueue(new TextEncoder().encode('y'.repeat(4096)));
         c.close();
       },
     });
     const res = await fetch(`${api.url}/api/rifts`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
     await expectContractError(res, 413, 'payload_too_large');
     expect(calls).toHaveLength(0);
-    const ok = await fetch(`${api.url}/api/rifts`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: 'z'.repeat(64 * 1024) });
+    const ok = await fetch(`${api.url}/api/rifts`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: 'z'.repeat(MAX_BODY_BYTES) });
     expect(ok.status).toBe(200);
-    expect(calls[0]!.event.body).toHaveLength(64 * 1024);
+    expect(calls[0]!.event.body).toHaveLength(MAX_BODY_BYTES);
   });
 });
 
