@@ -10,13 +10,16 @@ extendZodWithOpenApi(z);
 
 export const Amount = z.number().int().min(1).max(MAX_AMOUNT).openapi({ description: 'integer minor units', example: 12500 });
 export const Currency = z.enum(SUPPORTED_CURRENCIES).openapi({ description: 'lower-case ISO-4217', example: 'usd' });
-const Title = z.string().trim().min(1).max(200);
-const Reason = z.string().min(1).max(2000);
+/** Text must be well-formed Unicode: a lone surrogate cannot be stored as UTF-8 by DynamoDB. */
+const wellFormed = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed();
+const text = (min: number, max: number) => z.string().min(min).max(max).refine(wellFormed, 'must be well-formed Unicode (no lone surrogates)');
+const Title = z.string().trim().min(1).max(200).refine(wellFormed, 'must be well-formed Unicode (no lone surrogates)');
+const Reason = text(1, 2000);
 
 export const CreateRiftBody = z
   .object({
     title: Title.optional(),
-    sellerId: z.string().min(1).max(255),
+    sellerId: text(1, 255),
     sellerAccountId: z.string().regex(/^acct_[A-Za-z0-9]{1,64}$/, 'must be a Stripe account id (acct_…)'),
     currency: Currency,
     milestones: z.array(z.object({ title: Title, amount: Amount }).strict()).min(1).max(MAX_MILESTONES),
@@ -24,7 +27,7 @@ export const CreateRiftBody = z
   .strict()
   .openapi('CreateRiftBody');
 
-export const FundBody = z.object({ paymentMethodId: z.string().min(1).max(255) }).strict().openapi('FundBody');
+export const FundBody = z.object({ paymentMethodId: text(1, 255) }).strict().openapi('FundBody');
 export const ReleaseBody = z.object({}).strict().openapi('ReleaseBody');
 export const RefundBody = z.object({ amount: Amount.optional(), reason: Reason.optional() }).strict().openapi('RefundBody');
 export const OpenDisputeBody = z.object({ reason: Reason }).strict().openapi('OpenDisputeBody');

@@ -233,6 +233,12 @@ export async function driveIntent(deps: EscrowDeps, intent: MoneyIntent, actor: 
         required: intent.amount,
       });
     }
+    if (pe.providerCode === 'charge_disputed') {
+      // A chargeback is open on the charge: Stripe refuses refunds; the card network returns the money.
+      throw new RiftError('rift_disputed', 'the payment is under a chargeback: Stripe does not allow a refund until it is settled', {
+        providerCode: pe.providerCode,
+      });
+    }
     throw new RiftError('payment_provider_error', `the payment provider refused the ${intent.kind}: ${pe.message}`, { providerCode: pe.providerCode ?? null, voided: true });
   }
   if (deps.crashAfterStripe?.(intent)) throw new SimulatedCrash();

@@ -478,6 +478,21 @@ describe('disputes', () => {
     await api.assertLedger(rift.riftId);
   });
 
+  it('after a chargeback Stripe refuses refunds: an admin refund answers 409 rift_disputed, voided, nothing lost', async () => {
+    const { buyer, seller, admin } = party();
+    const rift = await api.fundedRift(buyer, seller);
+    await api.chargeback(rift.paymentIntentId!);
+    await api.waitForEvents(rift.riftId, (es) => es.some((e) => e.type === 'dispute.opened'));
+    const res = await api.refund(admin, rift.riftId);
+    expectError(res, 409, 'rift_disputed');
+    expect(res.body.error.details).toMatchObject({ providerCode: 'charge_disputed' });
+    const after = await api.rift(rift.riftId);
+    expect(after.amounts).toMatchObject({ refunded: 0, held: 30_000 });
+    const types = (await api.events(rift.riftId)).map((e) => e.type);
+    expect(types.slice(-2)).toEqual(['refund.started', 'refund.failed']);
+    await api.assertLedger(rift.riftId);
+  });
+
   it('a chargeback while a dispute is open is recorded and opens no second dispute', async () => {
     const { buyer, seller } = party();
     const rift = await api.fundedRift(buyer, seller);
