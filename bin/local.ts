@@ -4,6 +4,9 @@
  */
 import { startLocalStack, type LocalStack } from '../local/stack';
 
+// Lambda runs Node.js 22; locally Node 20 is supported, so the SDK's upgrade notice is only noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const fail = (e: unknown): never => {
   const msg = ((e as Error)?.message ?? String(e)).split('\n')[0];
   console.error(`rift: ${msg}`);
