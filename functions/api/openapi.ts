@@ -1,11 +1,14 @@
-/** The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with. */
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the same zod schemas the handlers
+ * validate with (zod's `toJSONSchema`, JSON Schema 2020-12 as OpenAPI 3.1 uses).
+ */
+import * as z from 'zod/mini';
 import { ROUTES } from '../routes';
 import { ERROR_STATUS } from '../core/errors';
 import * as S from './schemas';
 
-type Spec = { summary: string; body?: z.ZodType; ok: number; response?: z.ZodType; errors: (keyof typeof ERROR_STATUS)[] };
+type Schema = z.ZodMiniType;
+type Spec = { summary: string; body?: Schema; ok: number; response?: Schema; errors: (keyof typeof ERROR_STATUS)[] };
 
 const common: (keyof typeof ERROR_STATUS)[] = ['unauthorized', 'rift_not_found'];
 const idem: (keyof typeof ERROR_STATUS)[] = ['validation_error', 'invalid_json', 'payload_too_large', 'idempotency_key_reused', 'idempotency_key_in_use'];
@@ -65,42 +68,77 @@ const SPECS: Record<string, Spec> = {
   'GET /admin/stripe-balance': { summary: 'The admin dashboard page (HTML)', ok: 200, errors: [] },
 };
 
+/** Named schemas become components; a route refers to them with `$ref`. */
+const COMPONENTS: [string, Schema][] = [
+  ['CreateRiftBody', S.CreateRiftBody],
+  ['FundBody', S.FundBody],
+  ['ReleaseBody', S.ReleaseBody],
+  ['RefundBody', S.RefundBody],
+  ['OpenDisputeBody', S.OpenDisputeBody],
+  ['ResolveDisputeBody', S.ResolveDisputeBody],
+  ['Rift', S.Rift],
+  ['Release', S.Release],
+  ['Refund', S.Refund],
+  ['Dispute', S.Dispute],
+  ['Milestone', S.Milestone],
+  ['AuditEvent', S.AuditEvent],
+  ['Error', S.ErrorBody],
+];
+
+const jsonSchema = (schema: Schema, io: 'input' | 'output') => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
 let cached: object | undefined;
 
 export function openApiDocument(): object {
   if (cached) return cached;
-  const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  const error = registry.register('Error', S.ErrorBody);
+  const names = new Map<Schema, string>(COMPONENTS.map(([n, s]) => [s, n]));
+  const ref = (schema: Schema, io: 'input' | 'output') => {
+    const name = names.get(schema);
+    return name ? { $ref: `#/components/schemas/${name}` } : jsonSchema(schema, io);
+  };
+  const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const key = `${route.method} ${route.path}`;
     const spec = SPECS[key];
     if (!spec) throw new Error(`no OpenAPI spec for ${key}`);
     const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-    const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> = {
-      [spec.ok]: { description: 'success', ...(spec.response ? { content: { 'application/json': { schema: spec.response } } } : {}) },
+    const responses: Record<string, { description: string; content?: object }> = {
+      [spec.ok]: { description: 'success', ...(spec.response ? { content: { 'application/json': { schema: ref(spec.response, 'output') } } } : {}) },
     };
     for (const code of spec.errors) {
       const status = String(ERROR_STATUS[code]);
       const prev = responses[status];
-      responses[status] = { description: prev ? `${prev.description}, ${code}` : code, content: { 'application/json': { schema: error } } };
+      responses[status] = {
+        description: prev ? `${prev.description}, ${code}` : code,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     }
-    registry.registerPath({
-      method: route.method.toLowerCase() as 'get' | 'post' | 'put',
-      path: route.path,
+    const parameters = [
+      ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      ...(route.method === 'POST'
+        ? [{ name: 'Idempotency-Key', in: 'header', required: key === 'POST /api/rifts/{riftId}/refunds', schema: { type: 'string', minLength: 1, maxLength: 255 } }]
+        : []),
+    ];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: spec.summary,
-      ...(route.auth ? { security: [{ [bearer.name]: [] }] } : {}),
-      request: {
-        ...(params.length ? { params: z.object(Object.fromEntries(params.map((p) => [p, z.string()]))) } : {}),
-        ...(route.method === 'POST' ? { headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }) } : {}),
-        ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } } } } : {}),
-      },
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
+      ...(route.auth ? { security: [{ bearer: [] }] } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(spec.body, 'input') } } } } : {}),
       responses,
-    });
+    };
   }
-  cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  cached = {
     openapi: '3.1.0',
     info: { title: 'Rift escrow API', version: '1.0.0', description: 'Milestone escrow on Stripe Connect. Money in integer minor units.' },
-  });
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: Object.fromEntries(COMPONENTS.map(([n, s]) => [n, jsonSchema(s, n.endsWith('Body') && n !== 'Error' ? 'input' : 'output')])),
+    },
+  };
   return cached;
 }

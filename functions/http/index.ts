@@ -2,14 +2,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
 import { isRiftError, RiftError } from '../core/errors';
 import { ROUTES, routeKey } from '../routes';
 import { loadConfig, type Config } from '../adapters/config';
 import { logger } from './logger';
 import { errorResult, jsonResult } from './response';
-import { callerFrom, idempotencyKeyOf, parseJsonBody, parseWith, rawBody, type Caller } from './request';
-import { runIdempotent } from './idempotency';
+import { callerFrom, idempotencyKeyOf, parseJsonBody, parseWith, rawBody, type Caller, type Schema } from './request';
 
 export { parseWith, type Caller } from './request';
 export { logger } from './logger';
@@ -50,7 +48,7 @@ export interface RouteOptions {
 }
 export type RouteEntry = RouteHandler | [RouteHandler, RouteOptions];
 
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: Schema<T>, body: unknown): T {
   return parseWith(schema, body);
 }
 
@@ -70,7 +68,8 @@ const toResult = (requestId: string, r: HttpResult): APIGatewayProxyStructuredRe
 
 const toError = (requestId: string, e: unknown): APIGatewayProxyStructuredResultV2 => {
   if (isRiftError(e)) {
-    if (e.status >= 500) logger.error('request failed', { code: e.code, message: e.message });
+    // `message` is a reserved key in Powertools Logger (it would be dropped): log it as `reason`.
+    if (e.status >= 500) logger.error('request failed', { code: e.code, reason: e.message });
     return errorResult(requestId, e);
   }
   logger.error('unexpected error', { error: e as Error });
@@ -125,6 +124,8 @@ export function httpHandler(routes: Record<string, RouteEntry>) {
         } catch {
           payload = rawBody(event) ?? null;
         }
+        // Loaded on first use: a request without a key never pays for the idempotency layer's import.
+        const { runIdempotent } = await import('./idempotency');
         const raw = await runIdempotent(
           config,
           { sub: caller.sub, method, path: event.rawPath, key, payload, context },

@@ -1,6 +1,10 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { RiftError } from '../core/errors';
+
+/** What the HTTP layer needs of a schema (zod/mini and classic zod both fit). */
+export interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -52,12 +56,12 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-export function zodIssues(err: z.ZodError) {
+export function zodIssues(err: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }) {
   return err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
 }
 
 /** Validates with zod; a failure is `400 validation_error` with `details.issues`. */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
+export function parseWith<T>(schema: Schema<T>, value: unknown, what = 'body'): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new RiftError('validation_error', `invalid ${what}`, { issues: zodIssues(r.error) });
   return r.data;
