@@ -379,7 +379,8 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
             TableName: T,
             Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
             ConditionExpression: '#s = :pending AND leaseUntil = :mine',
-            UpdateExpression: 'SET leaseUntil = :zero',
+            // Free for a takeover now, but a request this holder sent may land until its lease would have ended.
+            UpdateExpression: 'SET leaseUntil = :zero, settleAfter = :mine',
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: { ':pending': 'pending', ':mine': intent.leaseUntil, ':zero': 0 },
           }),

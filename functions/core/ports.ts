@@ -53,6 +53,12 @@ export interface MoneyIntent {
   completedAt?: string;
   /** Set on reserve; a release reserved by a dispute resolution may ignore the open dispute. */
   ignoreDispute?: boolean;
+  /**
+   * Epoch ms until which a Stripe request made for this intent may still land: an ended lease (a 502)
+   * keeps its old expiry here, since Stripe may still be working on a request the client gave up on.
+   * Nothing may conclude "Stripe did not do it" from a lookup before then.
+   */
+  settleAfter?: number;
 }
 
 /** What a reserve found when its conditions failed: the fresh rift and the existing intent. */

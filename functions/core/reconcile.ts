@@ -50,6 +50,14 @@ export async function reconcilePending(deps: EscrowDeps, opts: { graceMs?: numbe
         const rift = await deps.store.getRift(intent.riftId);
         if (rift?.disputeOpen) {
           const found = await deps.gateway.findTransfer(intent.riftId, intent.id);
+          if (!found && (fresh.settleAfter ?? 0) > deps.clock.now().getTime()) {
+            // A transfer request sent for it may still land (its client gave up, Stripe may not have):
+            // voiding now could leave a transfer with no record, and a later release would pay twice.
+            await deps.store.endLease(intent);
+            report.stillPending++;
+            item('pending');
+            continue;
+          }
           if (!found) {
             await deps.store.voidIntent(intent, deps.clock.now().toISOString(), {
               eventId: deps.ids.next('evt'),

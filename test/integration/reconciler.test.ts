@@ -236,6 +236,10 @@ describe('reconciler', () => {
       const intent = await pendingRelease(riftId, 0);
       const d = await t.call('POST', `/api/rifts/${riftId}/disputes`, { body: { reason: 'not delivered' } });
       expect(d.status).toBe(201);
+      // Not before the failed request's Stripe call can no longer land (its lease would have ended).
+      const early = await t.reconcile();
+      expect(early.items).toContainEqual({ kind: 'release', id: intent.id, riftId, outcome: 'pending' });
+      await t.expireLeases(riftId);
       const out = await t.reconcile();
       expect(out.items).toContainEqual({ kind: 'release', id: intent.id, riftId, outcome: 'voided' });
       const s = await expectConsistent(riftId);
@@ -244,6 +248,29 @@ describe('reconciler', () => {
       expect(s.rift).toMatchObject({ held: 30000, unreserved: 30000, disputeOpen: true });
       expect(s.events.at(-1)).toMatchObject({ type: 'release.failed', actor: 'system', details: { reason: 'rift_disputed' } });
       expect(await pendingIds()).not.toContain(intent.id);
+    });
+
+    it('is not voided while its Stripe request may still land (a slow request the client gave up on)', async () => {
+      const riftId = await fundedRift();
+      // Stripe takes the key and works for 1.5 s: the SDK times out (1 s), its retry meets the key
+      // in use, the client gets 502 — and the transfer still happens afterwards.
+      await t.fault('POST', '/v1/transfers', 'delay', 1, 4000);
+      const r = await release(riftId, 0);
+      expect(r.status).toBe(502);
+      const d = await t.call('POST', `/api/rifts/${riftId}/disputes`, { body: { reason: 'changed my mind' } });
+      expect(d.status).toBe(201);
+      // Right after the 502 the request Stripe is still working on may land: no void yet.
+      const out = await t.reconcile();
+      expect(out.items.filter((i) => i.riftId === riftId).map((i) => i.outcome)).toEqual(['pending']);
+      await sleep(3500);
+      // Whatever the reconciler did meanwhile, once Stripe has settled the ledger must agree.
+      for (let i = 0; i < 3; i++) {
+        await t.expireLeases(riftId);
+        await t.reconcile();
+      }
+      const s = await expectConsistent(riftId);
+      expect(transfersOf(s, riftId)).toHaveLength(1);
+      expect(s.rift.milestones[0]!.status).toBe('released');
     });
 
     it('is completed when Stripe already made the transfer', async () => {

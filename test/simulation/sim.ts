@@ -70,7 +70,7 @@ const ALLOWED: Record<string, string[]> = {
   refund: ['rift_not_funded', 'rift_disputed', 'nothing_to_refund', 'refund_exceeds_held', 'release_in_progress', 'payment_provider_error', 'idempotency_key_in_use', 'refund_in_progress'],
   dispute: ['rift_not_funded', 'rift_closed', 'dispute_already_open', 'idempotency_key_in_use'],
   resolve: [
-    'no_open_dispute', 'release_in_progress', 'payment_provider_error', 'insufficient_platform_balance', 'idempotency_key_in_use', 'rift_closed',
+    'no_open_dispute', 'rift_disputed', 'release_in_progress', 'payment_provider_error', 'insufficient_platform_balance', 'idempotency_key_in_use', 'rift_closed',
     'insufficient_held_funds', 'milestone_already_released', 'nothing_to_refund', 'refund_in_progress',
   ],
 };

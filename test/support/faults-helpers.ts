@@ -54,7 +54,10 @@ export interface TestStack {
   reconcile(): Promise<ReconcileAnswer>;
   events(riftId: string): Promise<AuditEvent[]>;
   intents(riftId: string): Promise<MoneyIntent[]>;
-  /** What the lapse of a crashed function's lease looks like: every pending intent of the rift loses its lease. */
+  /**
+   * Time passing (a function's timeout): every pending intent of the rift loses its lease, and any
+   * Stripe request sent for it has landed or never will (`settleAfter` is past).
+   */
   expireLeases(riftId: string): Promise<void>;
   /** Waits until the emulator has delivered every webhook it emitted (or gave up on it). */
   settleWebhooks(timeoutMs?: number): Promise<void>;
@@ -161,13 +164,13 @@ export async function startTestStack(opts: { stripeTimeoutMs?: number; dynamodbE
     },
     async expireLeases(riftId) {
       for (const i of await t.intents(riftId)) {
-        if (i.status !== 'pending' || i.leaseUntil === 0) continue;
+        if (i.status !== 'pending' || (i.leaseUntil === 0 && !((i.settleAfter ?? 0) > 1))) continue;
         await doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { pk: `RIFT#${riftId}`, sk: (i as any).sk },
             ConditionExpression: '#s = :p',
-            UpdateExpression: 'SET leaseUntil = :past',
+            UpdateExpression: i.leaseUntil === 0 ? 'SET settleAfter = :past' : 'SET leaseUntil = :past, settleAfter = :past',
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: { ':p': 'pending', ':past': 1 },
           }),
