@@ -9,7 +9,8 @@
  * - `PUT  /api/admin/thresholds`              replaces the stored set; body `{ thresholds: { USD: 2000 } }`
  *                                             (a bare `{ USD: 2000 }` is accepted too)
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { httpHandler, parseBody, parseWith, requireAdmin, type HttpRequest, type RouteEntry } from '../http';
 import { RiftError } from '../core/errors';
 import { thresholdEntryProblem, type Thresholds } from '../core/balance';
@@ -20,6 +21,10 @@ import { PaymentProviderError } from '../adapters/payment-gateway';
 import { createBalanceStore } from '../adapters/balance-store';
 import { createMonitorRunner, type MonitorRunner } from '../adapters/monitor-runner';
 import { createBalanceService, type BalanceService } from '../scheduled/balance-service';
+
+// zod/mini ships no messages (every issue would read "Invalid input"): the English locale, as classic
+// zod loads it, keeps the issue messages as they were (~3 KB; idempotent, it only sets the global locale).
+z.config(en());
 
 export interface AdminBalanceDeps {
   /** Built without a mailer: this function never sends mail itself. */
@@ -32,31 +37,33 @@ export interface AdminBalanceDeps {
  * zod's record silently drops an own `__proto__` key (JSON.parse makes one), so `{"__proto__":…}`
  * would pass as `{}` (and a PUT would wipe the stored set): the keys are checked on the raw input.
  */
-export const thresholdsSchema = z
-  .unknown()
-  .superRefine((raw, ctx) => {
-    if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
-      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: thresholdEntryProblem('__proto__', 0) ?? 'unknown currency' });
-    }
-  })
-  .pipe(
-    z.record(z.string(), z.unknown()).superRefine((t, ctx) => {
+export const thresholdsSchema = z.pipe(
+  z.unknown().check(
+    z.superRefine((raw, ctx) => {
+      if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: thresholdEntryProblem('__proto__', 0) ?? 'unknown currency' });
+      }
+    }),
+  ),
+  z.record(z.string(), z.unknown()).check(
+    z.superRefine((t, ctx) => {
       for (const [k, v] of Object.entries(t)) {
         const problem = thresholdEntryProblem(k, v);
         if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
       }
     }),
-  ) as unknown as z.ZodType<Thresholds>;
+  ),
+) as unknown as z.ZodMiniType<Thresholds>;
 
 const runBodySchema = z.strictObject({
-  thresholds: thresholdsSchema.optional(),
-  force: z.boolean().optional(),
+  thresholds: z.optional(thresholdsSchema),
+  force: z.optional(z.boolean()),
 });
 
 const putBodySchema = z.strictObject({ thresholds: thresholdsSchema });
 
 const limitQuery = (dflt: number) =>
-  z.object({ limit: z.coerce.number().int().min(1).max(1000).default(dflt) }).loose();
+  z.looseObject({ limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), dflt) });
 
 const providerError = (e: unknown): never => {
   if (e instanceof PaymentProviderError) {

@@ -10,7 +10,8 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { loadConfig, type Config } from '../adapters/config';
 import { dynamoClient } from '../adapters/dynamo-client';
 import { createStripeGateway } from '../adapters/stripe-gateway';
@@ -18,6 +19,10 @@ import { createBalanceStore } from '../adapters/balance-store';
 import { createSesMailer, sesClient } from '../adapters/ses-mailer';
 import { thresholdEntryProblem, type Thresholds } from '../core/balance';
 import { createBalanceService, type BalanceMetrics, type BalanceService, type MonitorRunResult } from './balance-service';
+
+// zod/mini ships no messages (every issue would read "Invalid input"): the English locale, as classic
+// zod loads it, keeps the issue messages as they were (~3 KB; idempotent, it only sets the global locale).
+z.config(en());
 
 const logger = new Logger({ serviceName: 'balance-monitor' });
 const powertoolsMetrics = new Metrics({ namespace: 'Rift', serviceName: 'balance-monitor' });
@@ -71,20 +76,17 @@ export const checkBalanceForTransfer = (currency: string, amount: number) => bal
 export const getBalanceSummary = () => balanceService().getBalanceSummary();
 export const runBalanceMonitoring = (input?: { thresholds?: Thresholds; force?: boolean }) => balanceService().runBalanceMonitoring(input);
 
-const detailSchema = z
-  .object({
-    thresholds: z
-      .record(z.string(), z.number())
-      .optional()
-      .superRefine((t, ctx) => {
-        for (const [k, v] of Object.entries(t ?? {})) {
-          const p = thresholdEntryProblem(k, v);
-          if (p) ctx.addIssue({ code: 'custom', path: [k], message: p });
-        }
-      }),
-    force: z.boolean().optional(),
-  })
-  .loose();
+const detailSchema = z.looseObject({
+  thresholds: z.optional(z.record(z.string(), z.number())).check(
+    z.superRefine((t, ctx) => {
+      for (const [k, v] of Object.entries(t ?? {})) {
+        const p = thresholdEntryProblem(k, v);
+        if (p) ctx.addIssue({ code: 'custom', path: [k], message: p });
+      }
+    }),
+  ),
+  force: z.optional(z.boolean()),
+});
 
 export const handler = async (event: ScheduledEvent<unknown>, context?: Context): Promise<MonitorRunResult> => {
   if (context) logger.addContext(context);
