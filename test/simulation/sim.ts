@@ -218,7 +218,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
           const path = rng.pick(STRIPE_POSTS);
           const fault = rng.weighted({ error_500: 4, commit_then_error_500: 4, timeout: 1, commit_then_timeout: 1, delay: 1 });
           const times = rng.int(1, 3);
-          const delayMs = fault === 'delay' ? rng.pick([200, 900]) : 900;
+          const delayMs = fault === 'delay' ? rng.pick([200, 900, 1500]) : 900;
           return {
             desc: `fault POST ${path} ${fault} x${times}`,
             run: async () => t.fault('POST', path, fault, times, delayMs),
