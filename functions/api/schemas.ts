@@ -4,7 +4,11 @@
  * document is generated from them (zod's own `toJSONSchema`), so the two cannot drift.
  */
 import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { MAX_AMOUNT, MAX_MILESTONES, SUPPORTED_CURRENCIES } from '../core/money';
+
+// zod/mini ships no messages: load the English ones (about 3 KB) so `details.issues` say what is wrong.
+z.config(en());
 
 /** Text must be well-formed Unicode: a lone surrogate cannot be stored as UTF-8 by DynamoDB. */
 const wellFormed = z.refine<string>((s) => (s as string & { isWellFormed(): boolean }).isWellFormed(), {
