@@ -304,7 +304,9 @@ function explain(budgets: Budget[], r: { bundles: BundleInfo[]; cold: ColdStartR
       const extraBytes = extra.reduce((n, p) => n + p.bytes, 0);
       const cr = r.cold.find((x) => x.fn === fn);
       b.why = `+${fmt((cr?.importMs ?? 0) - (cr?.floorImportMs ?? 0))} ms for ${kb(extraBytes)} of code the floor does not load: ${extra.slice(0, 6).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`
-        + (extra.some((p) => p.name === 'zod') ? '; zod (full `import { z }`, schemas built at module load) is the largest — `zod/mini` or lazily built schemas would cut it' : '')
+        + (extra.some((p) => p.name.startsWith('@aws-lambda-powertools'))
+          ? '; proposal: the idempotency layer (Powertools Idempotency + JMESPath) is already loaded lazily in code, but a single-file ESM bundle still parses it at start — code splitting (not offered by CDK NodejsFunction) or a hand-written key check on the shared DynamoDB client would remove it; schemas could be built on first use'
+          : '')
         + (FUNCTIONS[fn].table === 'none' && bundle.packages.has('@aws-sdk/client-dynamodb') ? '; this function has no table yet bundles the DynamoDB client through functions/http (the idempotency layer): a route table without idempotency could skip it' : '')
         + (bundle.floorPackages.size <= 1 ? `; its floor is an empty module (no SDK client), so any code at all is a large ratio — an absolute bound (e.g. floor + 10 ms) suits such functions better` : '')
         + '.';
