@@ -74,6 +74,53 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
     },
   });
 
+  interface RiftUpdate {
+    set: string[];
+    names: Record<string, string>;
+    values: Record<string, unknown>;
+  }
+  /**
+   * Ends a pending intent (completed or failed) in one transaction with the rift's arithmetic and
+   * its audit event; false when the intent was no longer pending at this attempt (someone else ended it).
+   */
+  const finish = async (
+    intent: MoneyIntent,
+    end: { status: 'completed' | 'failed'; setIntent?: string; values: Record<string, unknown> },
+    rift: RiftUpdate,
+    at: string,
+    event: AuditEvent,
+  ): Promise<boolean> => {
+    const riftNames = rift.names;
+    try {
+      await transact([
+        {
+          Update: {
+            TableName: T,
+            Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
+            ConditionExpression: '#s = :pending AND attempt = :attempt',
+            UpdateExpression: `SET #s = :end, completedAt = :at, leaseUntil = :zero${end.setIntent ? `, ${end.setIntent}` : ''} REMOVE gsi2pk, gsi2sk`,
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':attempt': intent.attempt, ':end': end.status, ':at': at, ':zero': 0, ...end.values },
+          },
+        },
+        {
+          Update: {
+            TableName: T,
+            Key: riftKey(intent.riftId),
+            UpdateExpression: `SET ${[...rift.set, 'updatedAt = :at', 'version = version + :one'].join(', ')}`,
+            ...(Object.keys(riftNames).length ? { ExpressionAttributeNames: riftNames } : {}),
+            ExpressionAttributeValues: { ':amount': intent.amount, ':at': at, ':one': 1, ...rift.values },
+          },
+        },
+        { Put: { TableName: T, Item: eventItem(intent.riftId, event) } },
+      ]);
+      return true;
+    } catch (e) {
+      if (cancelled(e)) return false;
+      throw e;
+    }
+  };
+
   const store: RiftStore = {
     async createRift(r, event) {
       const members = [...new Set([r.buyerId, r.sellerId])].map((userId) => ({
@@ -291,85 +338,27 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
     },
 
     async complete(intent, stripeId, at, event) {
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':amount': intent.amount, ':at': at, ':one': 1 };
-      let update = 'SET held = held - :amount, updatedAt = :at, version = version + :one';
+      const rift: RiftUpdate = { set: ['held = held - :amount'], names: {}, values: {} };
       if (intent.kind === 'release') {
         const i = intent.milestoneIndex!;
-        names['#s'] = 'status';
-        update += `, released = released + :amount, milestones[${i}].#s = :released, milestones[${i}].releasedAt = :at, milestones[${i}].transferId = :sid`;
-        values[':released'] = 'released';
-        values[':sid'] = stripeId;
+        rift.values[':sid'] = stripeId;
+        rift.set.push('released = released + :amount', `milestones[${i}].#ms = :released`, `milestones[${i}].releasedAt = :at`, `milestones[${i}].transferId = :sid`);
+        rift.names['#ms'] = 'status';
+        rift.values[':released'] = 'released';
       } else {
-        update += ', refunded = refunded + :amount';
+        rift.set.push('refunded = refunded + :amount');
       }
-      try {
-        await transact([
-          {
-            Update: {
-              TableName: T,
-              Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
-              ConditionExpression: '#s = :pending AND attempt = :attempt',
-              UpdateExpression: 'SET #s = :completed, stripeId = :sid, completedAt = :at, leaseUntil = :zero REMOVE gsi2pk, gsi2sk',
-              ExpressionAttributeNames: { '#s': 'status' },
-              ExpressionAttributeValues: { ':pending': 'pending', ':attempt': intent.attempt, ':completed': 'completed', ':sid': stripeId, ':at': at, ':zero': 0 },
-            },
-          },
-          {
-            Update: {
-              TableName: T,
-              Key: riftKey(intent.riftId),
-              UpdateExpression: update,
-              ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-              ExpressionAttributeValues: values,
-            },
-          },
-          { Put: { TableName: T, Item: eventItem(intent.riftId, event) } },
-        ]);
-        return true;
-      } catch (e) {
-        if (cancelled(e)) return false;
-        throw e;
-      }
+      return finish(intent, { status: 'completed', setIntent: 'stripeId = :sid', values: { ':sid': stripeId } }, rift, at, event);
     },
 
     async voidIntent(intent, at, event) {
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':amount': intent.amount, ':at': at, ':one': 1 };
-      let update = 'SET unreserved = unreserved + :amount, updatedAt = :at, version = version + :one';
+      const rift: RiftUpdate = { set: ['unreserved = unreserved + :amount'], names: {}, values: {} };
       if (intent.kind === 'release') {
-        names['#st'] = 'status';
-        values[':pending'] = 'pending';
-        update += `, milestones[${intent.milestoneIndex!}].#st = :pending`;
+        rift.set.push(`milestones[${intent.milestoneIndex!}].#ms = :pendingMilestone`);
+        rift.names['#ms'] = 'status';
+        rift.values[':pendingMilestone'] = 'pending';
       }
-      try {
-        await transact([
-          {
-            Update: {
-              TableName: T,
-              Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
-              ConditionExpression: '#s = :pending AND attempt = :attempt',
-              UpdateExpression: 'SET #s = :failed, completedAt = :at, leaseUntil = :zero REMOVE gsi2pk, gsi2sk',
-              ExpressionAttributeNames: { '#s': 'status' },
-              ExpressionAttributeValues: { ':pending': 'pending', ':attempt': intent.attempt, ':failed': 'failed', ':at': at, ':zero': 0 },
-            },
-          },
-          {
-            Update: {
-              TableName: T,
-              Key: riftKey(intent.riftId),
-              UpdateExpression: update,
-              ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-              ExpressionAttributeValues: values,
-            },
-          },
-          { Put: { TableName: T, Item: eventItem(intent.riftId, event) } },
-        ]);
-        return true;
-      } catch (e) {
-        if (cancelled(e)) return false;
-        throw e;
-      }
+      return finish(intent, { status: 'failed', values: {} }, rift, at, event);
     },
 
     async endLease(intent) {
