@@ -101,7 +101,7 @@ export interface BalanceStore {
    * Sets the state to `next` only if it is still `prev` (compare-and-set on `sentAt`), so two
    * concurrent runs never both mail the same currency. False when another run got there first.
    */
-  claimAlertState(key: string, prev: AlertState | undefined, next: StoredAlertState): Promise<boolean>;
+  claimAlertState(key: string, prev: StoredAlertState | undefined, next: StoredAlertState): Promise<boolean>;
   /** Puts back `prev` after a failed send, only if the state is still the one this run claimed. */
   restoreAlertState(key: string, claimed: StoredAlertState, prev: AlertState | undefined): Promise<void>;
   getCheckHealth(): Promise<CheckHealth>;
@@ -228,8 +228,12 @@ export function createBalanceStore(doc: DynamoDBDocumentClient, tableName: strin
           new PutCommand({
             TableName,
             Item: { pk: BALANCE_PK, sk: `STATE#${key}`, ...next },
+            // The state this run saw, exactly: its time and the run that wrote it (two runs in the
+            // same millisecond write the same sentAt, so the time alone cannot tell them apart).
             ...(prev
-              ? { ConditionExpression: 'sentAt = :prev', ExpressionAttributeValues: { ':prev': prev.sentAt } }
+              ? prev.runId
+                ? { ConditionExpression: 'sentAt = :prev AND runId = :prevRun', ExpressionAttributeValues: { ':prev': prev.sentAt, ':prevRun': prev.runId } }
+                : { ConditionExpression: 'sentAt = :prev AND attribute_not_exists(runId)', ExpressionAttributeValues: { ':prev': prev.sentAt } }
               : { ConditionExpression: 'attribute_not_exists(pk)' }),
           }),
         );

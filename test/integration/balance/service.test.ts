@@ -262,6 +262,15 @@ describe('failure behaviour', () => {
     expect(mailer.sent).toHaveLength(2);
   });
 
+  it('claiming an alert state is exact: a second run that saw the same state loses, even in the same millisecond', async () => {
+    const t = '2026-12-04T10:00:00.000Z';
+    expect(await store.claimAlertState('usd', undefined, { level: 'warning', sentAt: t, runId: 'r0' })).toBe(true);
+    const seen = { level: 'warning' as const, sentAt: t, runId: 'r0' };
+    // Both runs saw r0's state and escalate at the same instant: only one may win.
+    expect(await store.claimAlertState('usd', seen, { level: 'critical', sentAt: t, runId: 'rA' })).toBe(true);
+    expect(await store.claimAlertState('usd', seen, { level: 'critical', sentAt: t, runId: 'rB' })).toBe(false);
+  });
+
   it('two concurrent runs never mail the same currency twice', async () => {
     gateway.set('usd', 5_000);
     const [a, b] = await Promise.all([service().runBalanceMonitoring(), service().runBalanceMonitoring()]);
