@@ -34,7 +34,7 @@ const STRIPE_EVENT_TTL_S = 30 * 24 * 3600;
 
 const RIFT_ATTRS = new Set([
   'riftId', 'title', 'buyerId', 'sellerId', 'sellerAccountId', 'currency', 'milestones', 'total', 'funded', 'released', 'refunded', 'held',
-  'unreserved', 'paymentIntentId', 'fundingAttempt', 'dispute', 'disputeOpen', 'createdAt', 'updatedAt', 'version',
+  'unreserved', 'paymentIntentId', 'fundedByKey', 'fundingAttempt', 'dispute', 'disputeOpen', 'createdAt', 'updatedAt', 'version',
 ]);
 function toRift(item: Record<string, unknown>): RiftRecord {
   const r: Record<string, unknown> = {};
@@ -198,9 +198,9 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
               TableName: T,
               Key: riftKey(p.riftId),
               ConditionExpression: 'funded = :zero AND #total = :amount',
-              UpdateExpression: 'SET funded = :amount, held = :amount, unreserved = :amount, paymentIntentId = :pi, updatedAt = :at, version = version + :one',
+              UpdateExpression: `SET funded = :amount, held = :amount, unreserved = :amount, paymentIntentId = :pi, updatedAt = :at, version = version + :one${p.fundKey ? ', fundedByKey = :fk' : ''}`,
               ExpressionAttributeNames: { '#total': 'total' },
-              ExpressionAttributeValues: { ':zero': 0, ':amount': p.amount, ':pi': p.paymentIntentId, ':at': p.event.at, ':one': 1 },
+              ExpressionAttributeValues: { ':zero': 0, ':amount': p.amount, ':pi': p.paymentIntentId, ':at': p.event.at, ':one': 1, ...(p.fundKey ? { ':fk': p.fundKey } : {}) },
             },
           },
           { Put: { TableName: T, Item: { pk: `PI#${p.paymentIntentId}`, sk: 'PI', riftId: p.riftId } } },

@@ -78,7 +78,7 @@ export function createStripeGateway(config: Config): PaymentGateway {
             payment_method: p.paymentMethodId,
             confirm: true,
             transfer_group: p.riftId,
-            metadata: { riftId: p.riftId },
+            metadata: { riftId: p.riftId, ...(p.fundKey ? { fundKey: p.fundKey } : {}) },
             automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
           },
           { idempotencyKey: p.idempotencyKey },

@@ -30,7 +30,7 @@ export const handler = httpHandler({
       const rift = await loadRiftFor(deps, req, 'fund');
       const { paymentMethodId } = parseBody(FundBody, req.body);
       return req.idempotent(async () => {
-        const funded = await fundRift(deps, rift, paymentMethodId, requireCaller(req));
+        const funded = await fundRift(deps, rift, paymentMethodId, requireCaller(req), req.idempotencyKey());
         return { status: 200, body: toRiftView(funded) };
       });
     },

@@ -32,7 +32,14 @@ export const handler = httpHandler({
           await deps.store.markStripeEventProcessed(event.id);
           return { status: 200, body: { received: true, outcome: 'ignored' } };
         }
-        const outcome = await fundFromWebhook(deps, { riftId, paymentIntentId: pi.id, amount: pi.amount, currency: pi.currency, stripeEventId: event.id });
+        const outcome = await fundFromWebhook(deps, {
+          riftId,
+          paymentIntentId: pi.id,
+          amount: pi.amount,
+          currency: pi.currency,
+          stripeEventId: event.id,
+          ...(pi.metadata?.fundKey ? { fundKey: pi.metadata.fundKey } : {}),
+        });
         return { status: 200, body: { received: true, outcome } };
       }
 

@@ -63,7 +63,11 @@ export async function createRift(deps: EscrowDeps, input: NewRiftInput, buyer: A
   return rift;
 }
 
-export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethodId: string, actor: Actor): Promise<RiftRecord> {
+export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethodId: string, actor: Actor, clientKey?: string): Promise<RiftRecord> {
+  // The client's Idempotency-Key travels in the PaymentIntent's metadata and is stored with the
+  // funding: a retry after a 502 whose payment the webhook already recorded is the same success.
+  const fundKey = clientKey ? deps.ids.derive('fk', rift.riftId, actor.sub, clientKey) : undefined;
+  if (fundKey && rift.funded > 0 && rift.fundedByKey === fundKey) return rift;
   checkFund(rift);
   let pi;
   try {
@@ -72,6 +76,7 @@ export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethod
       currency: rift.currency,
       paymentMethodId,
       riftId: rift.riftId,
+      ...(fundKey ? { fundKey } : {}),
       // One key per funding attempt: a retry after a 502 replays the same PaymentIntent.
       idempotencyKey: `fund:${rift.riftId}:${rift.fundingAttempt}`,
     });
@@ -98,6 +103,7 @@ export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethod
     paymentIntentId: pi.id,
     amount: pi.amount,
     event: funded,
+    ...(fundKey ? { fundKey } : {}),
   });
   if (!applied) {
     const fresh = await deps.store.getRift(rift.riftId);
@@ -120,7 +126,7 @@ export async function fundRift(deps: EscrowDeps, rift: RiftRecord, paymentMethod
 /** The webhook path to `funded` (`payment_intent.succeeded`); together with the API path, once. */
 export async function fundFromWebhook(
   deps: EscrowDeps,
-  p: { riftId: string; paymentIntentId: string; amount: number; currency: string; stripeEventId: string },
+  p: { riftId: string; paymentIntentId: string; amount: number; currency: string; stripeEventId: string; fundKey?: string },
 ): Promise<'funded' | 'already' | 'ignored'> {
   const rift = await deps.store.getRift(p.riftId);
   if (!rift || rift.funded > 0 || p.amount !== rift.total || p.currency !== rift.currency) {
@@ -132,6 +138,7 @@ export async function fundFromWebhook(
     amount: p.amount,
     event: event(deps, 'rift.funded', 'stripe', { amount: p.amount, stripeId: p.paymentIntentId }),
     stripeEventId: p.stripeEventId,
+    ...(p.fundKey ? { fundKey: p.fundKey } : {}),
   });
   if (!applied) await deps.store.markStripeEventProcessed(p.stripeEventId);
   return applied ? 'funded' : 'already';

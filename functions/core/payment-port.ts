@@ -23,6 +23,8 @@ export interface PaymentGateway {
     currency: string;
     paymentMethodId: string;
     riftId: string;
+    /** Recorded in metadata so the webhook path knows which client request paid. */
+    fundKey?: string;
     idempotencyKey: string;
   }): Promise<PaymentIntentResult>;
   getPaymentIntent(id: string): Promise<PaymentIntentResult>;

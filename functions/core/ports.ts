@@ -70,6 +70,8 @@ export interface FundInput {
   amount: number;
   event: AuditEvent;
   stripeEventId?: string;
+  /** Which client request (caller + Idempotency-Key, hashed) made the payment, when one did. */
+  fundKey?: string;
 }
 
 export interface RiftStore {

@@ -49,6 +49,8 @@ export interface RiftRecord {
   held: number;
   unreserved: number;
   paymentIntentId?: string;
+  /** The hashed caller + Idempotency-Key of the fund request whose payment funded the rift. */
+  fundedByKey?: string;
   fundingAttempt: number;
   dispute: Dispute | null;
   disputeOpen: boolean;

@@ -673,6 +673,32 @@ describe('Idempotency-Key', () => {
 });
 
 describe('faults at Stripe', () => {
+  it('a fund whose answer was lost (502) and that the webhook recorded first: the same key retried is the success; a new key is 409', async () => {
+    const { buyer, seller } = party();
+    const rift = await api.createRift(buyer, seller);
+    await api.fault({ method: 'POST', path: '/v1/payment_intents', fault: 'commit_then_error_500', times: 5 });
+    let failed: ApiResponse;
+    try {
+      failed = await api.post(buyer, `/api/rifts/${rift.riftId}/fund`, { paymentMethodId: 'pm_card_visa' }, { idempotencyKey: 'fund-once' });
+    } finally {
+      await api.clearFaults();
+    }
+    expectError(failed, 502, 'payment_provider_error');
+    // The payment happened: Stripe's payment_intent.succeeded funds the rift (actor stripe).
+    const events = await api.waitForEvents(rift.riftId, (es) => es.some((e) => e.type === 'rift.funded'));
+    expect(events.find((e) => e.type === 'rift.funded')!.actor).toBe('stripe');
+
+    const retry = await api.post(buyer, `/api/rifts/${rift.riftId}/fund`, { paymentMethodId: 'pm_card_visa' }, { idempotencyKey: 'fund-once' });
+    expect(retry.status, retry.text).toBe(200);
+    expect(retry.body).toMatchObject({ status: 'funded', amounts: { funded: 30_000, held: 30_000 } });
+    expect(retry.body.paymentIntentId).toBe(events.find((e) => e.type === 'rift.funded')!.stripeId);
+
+    const other = await api.post(buyer, `/api/rifts/${rift.riftId}/fund`, { paymentMethodId: 'pm_card_visa' }, { idempotencyKey: 'fund-again' });
+    expectError(other, 409, 'rift_already_funded');
+    expect((await api.events(rift.riftId)).filter((e) => e.type === 'rift.funded')).toHaveLength(1);
+    await api.assertLedger(rift.riftId);
+  });
+
   it('a release whose answer was lost (502) stays releasing; the next request completes it with no second transfer', async () => {
     const { buyer, seller, admin } = party();
     const rift = await api.fundedRift(buyer, seller);
