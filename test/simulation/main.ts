@@ -28,6 +28,15 @@ async function main() {
   const port = await freePort();
   const ddb = await startDynamoDbLocal({ port });
   const stopAll: (() => Promise<void>)[] = [() => ddb.stop()];
+  // Ctrl-C or a kill mid-campaign: stop DynamoDB Local (a Java child) too, and say how far it got.
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      interrupted = true;
+      console.log(`simulation: ${sig} after ${passed + failed} seeds (${passed} passed, ${failed} failed), ${operations} operations; stopping`);
+      void Promise.allSettled(stopAll.map((s) => s())).then(() => process.exit(130));
+    });
+  }
   let failed = 0;
   let passed = 0;
   let operations = 0;
@@ -36,7 +45,7 @@ async function main() {
   try {
     const t = await startTestStack({ dynamodbEndpoint: ddb.endpoint, stripeTimeoutMs: 600 });
     stopAll.unshift(() => t.stop());
-    for (let seed = from; seed < from + count; seed++) {
+    for (let seed = from; seed < from + count && !interrupted; seed++) {
       const r = await runSimulation({ seed, steps, rifts, stack: t, verbose: single !== undefined });
       operations += r.operations;
       if (r.ok) passed++;
