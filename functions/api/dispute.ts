@@ -1,6 +1,6 @@
 import { httpHandler, parseBody, requireCaller } from '../http';
 import { openDispute, resolveDispute } from '../core/escrow';
-import { toRiftView } from '../core/rift';
+import { disputeView, toRiftView } from '../core/rift';
 import { escrowDeps } from './deps';
 import { loadRiftFor } from './load';
 import { OpenDisputeBody, ResolveDisputeBody } from './schemas';
@@ -14,7 +14,7 @@ export const handler = httpHandler({
       req.idempotencyKey();
       return req.idempotent(async () => {
         const out = await openDispute(deps, rift, { reason, source: 'party', openedBy: requireCaller(req).sub });
-        return { status: 201, body: { dispute: out.dispute, rift: toRiftView(out.rift) } };
+        return { status: 201, body: { dispute: disputeView(out.dispute), rift: toRiftView(out.rift) } };
       });
     },
     { idempotency: 'manual' },
@@ -28,7 +28,7 @@ export const handler = httpHandler({
       req.idempotencyKey();
       return req.idempotent(async () => {
         const out = await resolveDispute(deps, rift, outcome, requireCaller(req));
-        return { status: 200, body: { dispute: out.dispute, rift: toRiftView(out.rift) } };
+        return { status: 200, body: { dispute: disputeView(out.dispute), rift: toRiftView(out.rift) } };
       });
     },
     { idempotency: 'manual' },

@@ -84,6 +84,28 @@ export function riftStatus(r: Pick<RiftRecord, 'funded' | 'held' | 'released' | 
   return r.refunded > 0 ? 'refunded' : 'completed';
 }
 
+// Views list their fields in the contract's order (DynamoDB maps come back in any order).
+const milestoneView = (m: Milestone): Milestone => ({
+  index: m.index,
+  title: m.title,
+  amount: m.amount,
+  status: m.status,
+  ...(m.releasedAt !== undefined ? { releasedAt: m.releasedAt } : {}),
+  ...(m.transferId !== undefined ? { transferId: m.transferId } : {}),
+});
+
+export const disputeView = (d: Dispute): Dispute => ({
+  disputeId: d.disputeId,
+  status: d.status,
+  reason: d.reason,
+  openedBy: d.openedBy,
+  source: d.source,
+  openedAt: d.openedAt,
+  ...(d.outcome !== undefined ? { outcome: d.outcome } : {}),
+  ...(d.resolvedAt !== undefined ? { resolvedAt: d.resolvedAt } : {}),
+  ...(d.stripeDisputeId !== undefined ? { stripeDisputeId: d.stripeDisputeId } : {}),
+});
+
 export function toRiftView(r: RiftRecord): RiftView {
   return {
     riftId: r.riftId,
@@ -94,9 +116,9 @@ export function toRiftView(r: RiftRecord): RiftView {
     currency: r.currency,
     status: riftStatus(r),
     amounts: { total: r.total, funded: r.funded, released: r.released, refunded: r.refunded, held: r.held },
-    milestones: r.milestones.map((m) => ({ ...m })),
+    milestones: r.milestones.map(milestoneView),
     paymentIntentId: r.paymentIntentId ?? null,
-    dispute: r.dispute ? { ...r.dispute } : null,
+    dispute: r.dispute ? disputeView(r.dispute) : null,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     version: r.version,

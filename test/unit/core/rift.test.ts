@@ -427,3 +427,17 @@ describe('property: the rules keep the money invariant', () => {
     );
   });
 });
+
+describe('views list fields in the contract order, whatever order DynamoDB returned', () => {
+  it('milestones and the dispute', () => {
+    const r = newRift({ sellerId: 's', sellerAccountId: 'acct_1', currency: 'usd', milestones: [{ title: 'A', amount: 100 }] }, 'b', 'rift_x', '2026-01-01T00:00:00.000Z');
+    const shuffled = {
+      ...r,
+      milestones: [{ transferId: 'tr_1', status: 'released' as const, amount: 100, releasedAt: 't', title: 'A', index: 0 }],
+      dispute: { resolvedAt: 't2', outcome: 'dismiss' as const, source: 'party' as const, reason: 'late', openedAt: 't1', status: 'resolved' as const, openedBy: 'b', disputeId: 'dsp_1' },
+    };
+    const v = toRiftView(shuffled);
+    expect(Object.keys(v.milestones[0]!)).toEqual(['index', 'title', 'amount', 'status', 'releasedAt', 'transferId']);
+    expect(Object.keys(v.dispute!)).toEqual(['disputeId', 'status', 'reason', 'openedBy', 'source', 'openedAt', 'outcome', 'resolvedAt']);
+  });
+});
