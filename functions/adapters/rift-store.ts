@@ -121,6 +121,26 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
     }
   };
 
+  /** A conditional update of a still-pending intent holding the lease `expected`; false when it no longer does. */
+  const updateLease = async (intent: MoneyIntent, expected: number, update: string, values: Record<string, unknown>): Promise<boolean> => {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: T,
+          Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
+          ConditionExpression: '#s = :pending AND leaseUntil = :expected',
+          UpdateExpression: update,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':expected': expected, ...values },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  };
+
   const store: RiftStore = {
     async createRift(r, event) {
       const members = [...new Set([r.buyerId, r.sellerId])].map((userId) => ({
@@ -318,24 +338,7 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
       }
     },
 
-    async takeOver(intent, leaseUntil) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: T,
-            Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
-            ConditionExpression: '#s = :pending AND leaseUntil = :old',
-            UpdateExpression: 'SET leaseUntil = :new',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':pending': 'pending', ':old': intent.leaseUntil, ':new': leaseUntil },
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw e;
-      }
-    },
+    takeOver: (intent, leaseUntil) => updateLease(intent, intent.leaseUntil, 'SET leaseUntil = :new', { ':new': leaseUntil }),
 
     async complete(intent, stripeId, at, event) {
       const rift: RiftUpdate = { set: ['held = held - :amount'], names: {}, values: {} };
@@ -362,21 +365,8 @@ export function createRiftStore(doc: DynamoDBDocumentClient, tableName: string):
     },
 
     async endLease(intent) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: T,
-            Key: { pk: `RIFT#${intent.riftId}`, sk: intentSk(intent.kind, intentKeyOf(intent)) },
-            ConditionExpression: '#s = :pending AND leaseUntil = :mine',
-            // Free for a takeover now, but a request this holder sent may land until its lease would have ended.
-            UpdateExpression: 'SET leaseUntil = :zero, settleAfter = :mine',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':pending': 'pending', ':mine': intent.leaseUntil, ':zero': 0 },
-          }),
-        );
-      } catch (e) {
-        if (!(e instanceof ConditionalCheckFailedException)) throw e;
-      }
+      // Free for a takeover now, but a request this holder sent may land until its lease would have ended.
+      await updateLease(intent, intent.leaseUntil, 'SET leaseUntil = :zero, settleAfter = :expected', { ':zero': 0 });
     },
 
     async listPendingIntents(before, limit) {

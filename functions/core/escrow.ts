@@ -296,7 +296,9 @@ export async function releaseMilestone(
   let m = milestone;
   for (let round = 0; round < 4; round++) {
     const nowMs = deps.clock.now().getTime();
-    const existing = m.status === 'pending' && round === 0 ? undefined : await deps.store.getIntent('release', rift.riftId, String(m.index));
+    // Only a releasing milestone (or a lost race) needs its intent: a pending one has none in flight and
+    // a released one is refused by the rules without it.
+    const existing = m.status !== 'releasing' && round === 0 ? undefined : await deps.store.getIntent('release', rift.riftId, String(m.index));
     const decision = checkRelease(rift, m, inFlightOf(existing, nowMs), opts);
     let intent: MoneyIntent;
     if (decision === 'resume') {

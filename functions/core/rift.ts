@@ -59,22 +59,15 @@ export interface RiftRecord {
   version: number;
 }
 
-export interface RiftView {
-  riftId: string;
-  title: string;
-  buyerId: string;
-  sellerId: string;
-  sellerAccountId: string;
-  currency: string;
+/** The contract's rift object: the stored record's public fields, plus derived status and amounts. */
+export type RiftView = Pick<
+  RiftRecord,
+  'riftId' | 'title' | 'buyerId' | 'sellerId' | 'sellerAccountId' | 'currency' | 'milestones' | 'dispute' | 'createdAt' | 'updatedAt' | 'version'
+> & {
   status: RiftStatus;
-  amounts: { total: number; funded: number; released: number; refunded: number; held: number };
-  milestones: Milestone[];
+  amounts: Pick<RiftRecord, 'total' | 'funded' | 'released' | 'refunded' | 'held'>;
   paymentIntentId: string | null;
-  dispute: Dispute | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+};
 
 export function riftStatus(r: Pick<RiftRecord, 'funded' | 'held' | 'released' | 'refunded' | 'disputeOpen'>): RiftStatus {
   if (r.funded === 0) return 'awaiting_funding';
