@@ -278,7 +278,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         if (view.status !== 200 || !a) failures.push(`${when} r${i}: GET ${view.status}`);
         else {
           if (a.funded !== a.released + a.refunded + a.held || a.held < 0) failures.push(`${when} r${i}: API amounts ${JSON.stringify(a)} break the invariant`);
-          // The rift may change between the two reads only when something ran concurrently; steps are awaited, so they agree.
+          // The rift may change between the two reads only when something ran concurrently; steps and their webhooks are awaited, so they agree.
           if (a.held !== snap.rift.held || a.released !== snap.rift.released) failures.push(`${when} r${i}: API ${JSON.stringify(a)} != table`);
         }
       }
@@ -295,6 +295,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       operations += batch.length;
       for (const [i, s] of settled.entries()) if (s.status === 'rejected') failures.push(`step ${step} ${batch[i]!.desc}: threw ${(s.reason as Error)?.stack ?? s.reason}`);
       if (crashArmed > 0 && !(await crashStillArmed())) crashArmed = 0;
+      // A step's webhooks (e.g. payment_intent.succeeded after a fund answered 502) belong to the step:
+      // let them land, so the table and the API are read in one quiet state.
+      await t.settleWebhooks(20_000);
       await checkRifts(`after step ${step}`, false);
     }
 
